@@ -1,0 +1,1 @@
+"""The autopilot run: plan a keyword, write an article, publish it."""
