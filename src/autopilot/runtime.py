@@ -7,6 +7,8 @@ from autopilot.jobs.builtin import BUILTIN_KINDS
 from autopilot.jobs.kinds import KindRegistry
 from autopilot.jobs.retry import RetryPolicy
 from autopilot.jobs.worker import Periodic, Worker, WorkerConfig
+from autopilot.pipeline.run import autopilot_run_kind
+from autopilot.pipeline.scheduler import SCHEDULER_INTERVAL_SECONDS, enqueue_due_runs
 from autopilot.settings import Settings
 
 
@@ -24,12 +26,18 @@ def retry_policy(settings: Settings) -> RetryPolicy:
 
 def job_kinds(settings: Settings) -> KindRegistry:
     """Every job kind this installation runs."""
-    return KindRegistry(BUILTIN_KINDS)
+    return KindRegistry([*BUILTIN_KINDS, autopilot_run_kind(settings)])
 
 
 def periodic_tasks(settings: Settings, db: Database) -> list[Periodic]:
-    """Tasks every worker runs besides jobs."""
-    return []
+    """Tasks every worker runs besides jobs: the scheduler."""
+    return [
+        Periodic(
+            "scheduler",
+            SCHEDULER_INTERVAL_SECONDS,
+            lambda: enqueue_due_runs(db, settings),
+        )
+    ]
 
 
 def build_worker(

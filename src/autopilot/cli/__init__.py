@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from autopilot.cli import catalog, jobs, system
+from autopilot.cli import catalog, jobs, run, system
 from autopilot.cli.common import State, err_console
 from autopilot.errors import AutopilotError
 
@@ -23,6 +23,9 @@ app.add_typer(catalog.clients_app, name="clients")
 app.add_typer(catalog.projects_app, name="projects")
 app.add_typer(jobs.jobs_app, name="jobs")
 app.command("worker")(system.worker)
+app.command("run")(run.run)
+app.command("demo")(run.demo)
+app.add_typer(catalog.keywords_app, name="keywords")
 
 
 @app.callback()
