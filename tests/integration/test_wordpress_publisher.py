@@ -127,7 +127,9 @@ def test_publish_creates_a_draft_with_terms_created_by_name(site: Site) -> None:
     published = publisher.publish(article)
 
     assert publisher.api is not None and publisher.api.pretty is site.pretty
-    post = site.rest("GET", f"/wp/v2/posts/{published.remote_id}").json()
+    post = site.rest(
+        "GET", f"/wp/v2/posts/{published.remote_id}", params={"context": "edit"}
+    ).json()
     assert post["status"] == "draft"
     assert post["link"] == published.url
     assert post["content"]["raw"].endswith(ownership_marker(article.idempotency_key))
@@ -135,7 +137,9 @@ def test_publish_creates_a_draft_with_terms_created_by_name(site: Site) -> None:
     categories = site.rest(
         "GET", "/wp/v2/categories", params={"include": _ids(post["categories"])}
     ).json()
-    tags = site.rest("GET", "/wp/v2/tags", params={"include": _ids(post["tags"])}).json()
+    tags = site.rest(
+        "GET", "/wp/v2/tags", params={"include": _ids(post["tags"])}
+    ).json()
     assert sorted(c["name"] for c in categories) == sorted(
         [f"Fietsen {token}", "Uncategorized"]
     )
@@ -146,7 +150,7 @@ def test_publish_creates_a_draft_with_terms_created_by_name(site: Site) -> None:
 
 @pytest.mark.wordpress
 def test_publishing_twice_leaves_exactly_one_post(site: Site) -> None:
-    """A second attempt, from a fresh publisher, updates the post instead of adding one."""
+    """A second attempt from a fresh publisher updates the post, adding none."""
     article = make_article(tags=("dubbel",))
 
     first = site.publisher().publish(article)
@@ -189,11 +193,14 @@ def test_human_post_with_the_same_slug_is_never_overwritten(
     assert after["content"]["raw"] == "Met de hand geschreven."
     assert after["title"]["raw"] == "Mijn eigen stuk"
     assert count_posts(site, article.idempotency_key) == 1
+    ours = site.rest("GET", f"/wp/v2/posts/{first.remote_id}").json()
+    # WordPress renamed ours, so the second attempt found it by its marker.
+    assert ours["slug"] == f"{article.slug}-2"
 
 
 @pytest.mark.wordpress
 def test_wrong_password_is_publish_auth_failed(site: Site) -> None:
-    """A wrong application password is a non-retryable publish_auth_failed with a hint."""
+    """A wrong application password is publish_auth_failed, not retried, with a hint."""
     publisher = site.publisher(password="abcd efgh ijkl mnop qrst uvwx")
 
     with pytest.raises(JobError) as caught:
@@ -352,7 +359,8 @@ def test_rest_route_fallback_puts_route_and_params_in_the_query(
     published = WordPressPublisher(url, "admin", "pw").publish(article)
 
     assert published.remote_id == "5"
-    assert paths[2].startswith("GET /?rest_route=%2Fwp%2Fv2%2Fposts&slug=a-b&")
+    assert paths[2] == "GET /?rest_route=%2Fwp%2Fv2%2Fusers%2Fme&context=edit"
+    assert paths[3].startswith("GET /?rest_route=%2Fwp%2Fv2%2Fposts&slug=a-b&")
     assert paths[-1] == "POST /?rest_route=%2Fwp%2Fv2%2Fposts"
 
 

@@ -118,7 +118,10 @@ def test_file_of_another_article_is_never_overwritten(tmp_path: Path) -> None:
     one = publisher.publish(make_article())
     other = publisher.publish(make_article(idempotency_key="article-8", article_id=8))
 
-    assert (one.remote_id, other.remote_id) == ("koffie-zetten.md", "koffie-zetten-2.md")
+    assert (one.remote_id, other.remote_id) == (
+        "koffie-zetten.md",
+        "koffie-zetten-2.md",
+    )
     assert (read_front_matter(tmp_path / one.remote_id) or {})["autopilot_key"] == (
         "article-7"
     )
@@ -147,7 +150,7 @@ def test_slug_cannot_escape_the_folder(tmp_path: Path) -> None:
 def test_failed_write_leaves_the_old_file_and_no_temporary(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A crash before the rename leaves the previous version intact and no stray file."""
+    """A crash before the rename leaves the old version intact and no stray file."""
     publisher = FolderPublisher(tmp_path)
     publisher.publish(make_article())
     before = (tmp_path / "koffie-zetten.md").read_text()
