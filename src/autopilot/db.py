@@ -164,7 +164,14 @@ class Database:
                 f"{exc.orig}. Check AUTOPILOT_DATABASE_URL and that the server runs."
             ) from exc
         with conn:
-            yield conn
+            try:
+                yield conn
+            except sa.exc.OperationalError as exc:
+                # Lost connections, locks held too long, a server shutting down.
+                raise DatabaseError(
+                    f"The database at {_describe(self.url)} failed: {exc.orig}. "
+                    "Nothing was changed; try again."
+                ) from exc
 
     def dispose(self) -> None:
         self.engine.dispose()
