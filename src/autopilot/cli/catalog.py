@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from autopilot.cli.common import console, print_json, state
@@ -244,6 +245,6 @@ def keywords_list(ctx: typer.Context, project: str, as_json: JsonFlag = False) -
     table = Table("id", "keyword", "priority", "state")
     for row in rows:
         table.add_row(
-            str(row["id"]), row["keyword"], str(row["priority"]), row["state"]
+            str(row["id"]), escape(row["keyword"]), str(row["priority"]), row["state"]
         )
     console.print(table)

@@ -7,6 +7,7 @@ import time
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from autopilot.cli.common import console, err_console, state
@@ -40,15 +41,15 @@ def run(
         outcome = request_run(db, settings, target.id)
     except ActiveJobConflict as conflict:
         err_console.print(
-            f"[bold red]error:[/] {conflict.message} "
+            f"[bold red]error:[/] {escape(conflict.message)} "
             f"See `autopilot jobs show {conflict.job.id}`.",
-            highlight=False,
+            soft_wrap=True,
         )
         raise typer.Exit(1) from None
 
     job = outcome.job
     verb = "started" if outcome.created else "was pending and starts now"
-    console.print(f"Run {job.id} for project {target.name} {verb}.")
+    console.print(f"Run {job.id} for project {escape(target.name)} {verb}.")
     if no_wait:
         return
 
@@ -81,7 +82,7 @@ def _follow(db: Database, job_id: int) -> JobRecord:
             progress.update(
                 task,
                 completed=job.progress,
-                description=f"{job.shown_status}{message}"[:70],
+                description=escape(f"{job.shown_status}{message}"[:70]),
             )
             if job.is_finished:
                 return job
@@ -91,13 +92,15 @@ def _follow(db: Database, job_id: int) -> JobRecord:
 def _report(job: JobRecord) -> None:
     if job.status == "completed":
         result = job.result or {}
-        console.print(f"[green]completed[/]: {result.get('title', '')}")
+        title = escape(str(result.get("title", "")))
+        console.print(f"[green]completed[/]: {title}", soft_wrap=True)
         if result.get("url"):
-            console.print(f"Published at {result['url']}", soft_wrap=True)
+            console.print(f"Published at {escape(result['url'])}", soft_wrap=True)
         return
     err_console.print(
-        f"[bold red]{job.status}[/] ({job.error_code}): {job.error_message}",
-        highlight=False,
+        f"[bold red]{job.status}[/] ({job.error_code}): "
+        f"{escape(job.error_message or '')}",
+        soft_wrap=True,
     )
     raise typer.Exit(1)
 

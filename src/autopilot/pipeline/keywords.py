@@ -73,7 +73,11 @@ def parse_keyword_file(text: str) -> list[PlannedKeyword]:
         return [PlannedKeyword(line.strip()) for line in lines]
 
     planned = []
-    for number, row in enumerate(csv.DictReader(io.StringIO("\n".join(lines))), 2):
+    # Name lines as the file numbers them, blank lines included.
+    numbers = [n for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+    reader = csv.DictReader(io.StringIO("\n".join(lines)))
+    for row in reader:
+        number = numbers[reader.line_num - 1]
         row = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()}
         priority = row.get("priority") or "0"
         try:

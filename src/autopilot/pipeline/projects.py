@@ -158,6 +158,7 @@ def apply_update(
     from autopilot.pipeline.publishers import PUBLISHER_KINDS
     from autopilot.pipeline.writers import KNOWN_WRITERS
 
+    _check(update, settings, KNOWN_WRITERS, PUBLISHER_KINDS)
     if update.language is not None:
         project.language = _choice("language", update.language, LANGUAGES)
     if update.post_status is not None:
@@ -198,6 +199,37 @@ def apply_update(
         }
     if update.secrets:
         _store_secrets(project, update.secrets, settings)
+
+
+def _check(
+    update: ProjectUpdate,
+    settings: Settings,
+    writers: tuple[str, ...],
+    publishers: tuple[str, ...],
+) -> None:
+    """Raise on the first bad part of an update, before any part is applied."""
+    from autopilot.pipeline.secretbox import SecretBox
+
+    choices = (
+        ("language", update.language, LANGUAGES),
+        ("post status", update.post_status, POST_STATUSES),
+        ("writer", update.writer, writers),
+        ("publisher", update.publisher, publishers),
+    )
+    for name, value, allowed in choices:
+        if value is not None:
+            _choice(name, value, allowed)
+    if update.target_words is not None and not 100 <= update.target_words <= 10_000:
+        raise InvalidInput("target words must be between 100 and 10000.")
+    if update.timezone is not None:
+        check_timezone(update.timezone)
+    if update.schedule_cron is not None and update.schedule_cron.strip():
+        check_cron(update.schedule_cron.strip())
+    unknown = set(update.secrets) - set(SECRET_NAMES)
+    if unknown:
+        raise InvalidInput(f"Unknown secret {sorted(unknown)[0]!r}.")
+    if any(update.secrets.values()):
+        SecretBox.from_settings(settings)
 
 
 def _names(values: list[str]) -> list[str]:
