@@ -21,7 +21,8 @@ from autopilot.db import Database
 POSTGRES_URL = os.environ.get(
     "AUTOPILOT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
-TEMPLATE = "autopilot_test_template"
+# One template per test session, so sessions running side by side never clash.
+TEMPLATE = f"autopilot_test_template_{os.getpid()}"
 
 
 def _admin_conninfo() -> str:
@@ -34,7 +35,7 @@ def _database_url(name: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def postgres_template() -> str:
+def postgres_template() -> Iterator[str]:
     """A migrated template database, made once per session."""
     try:
         admin = psycopg.connect(_admin_conninfo(), autocommit=True, connect_timeout=3)
@@ -48,7 +49,9 @@ def postgres_template() -> str:
     db = Database(_database_url(TEMPLATE))
     db.upgrade()
     db.dispose()
-    return TEMPLATE
+    yield TEMPLATE
+    with psycopg.connect(_admin_conninfo(), autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {TEMPLATE} WITH (FORCE)")
 
 
 def _fresh_postgres(template: str) -> Iterator[str]:

@@ -172,6 +172,8 @@ class Article(Base):
     __tablename__ = "articles"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    """Random and unique across installations: the key publishers dedupe by."""
     project_id: Mapped[int] = mapped_column(
         sa.ForeignKey("projects.id", ondelete="CASCADE"), index=True
     )

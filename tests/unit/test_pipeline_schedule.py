@@ -108,3 +108,35 @@ def test_check_timezone_names_a_valid_example() -> None:
     """An unknown zone is refused with an IANA example."""
     with pytest.raises(InvalidInput, match="Europe/Amsterdam"):
         check_timezone("Mars/Olympus_Mons")
+
+
+def test_slot_in_the_repeated_autumn_hour_runs_once() -> None:
+    """A 02:30 daily slot on the night Amsterdam repeats 02:00-03:00 fires once."""
+    from datetime import UTC, datetime
+
+    from autopilot.pipeline.schedule import latest_due_slot, next_slot
+
+    first = next_slot(
+        "30 2 * * *", "Europe/Amsterdam", datetime(2026, 10, 24, 23, tzinfo=UTC)
+    )
+    assert first == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
+    assert next_slot("30 2 * * *", "Europe/Amsterdam", first) == datetime(
+        2026, 10, 26, 1, 30, tzinfo=UTC
+    )
+    after_repeat = datetime(2026, 10, 25, 3, 0, tzinfo=UTC)
+    assert (
+        latest_due_slot("30 2 * * *", "Europe/Amsterdam", first, after_repeat) is None
+    )
+
+
+def test_a_week_of_missed_minute_slots_collapses_to_the_last_one() -> None:
+    """After a week of downtime a per-minute schedule yields only its latest slot."""
+    from datetime import UTC, datetime
+
+    from autopilot.pipeline.schedule import latest_due_slot
+
+    since = datetime(2026, 1, 1, tzinfo=UTC)
+    now = datetime(2026, 1, 8, 0, 0, 30, tzinfo=UTC)
+    assert latest_due_slot("* * * * *", "UTC", since, now) == datetime(
+        2026, 1, 8, tzinfo=UTC
+    )

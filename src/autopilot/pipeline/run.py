@@ -8,6 +8,8 @@ once, and the publisher, keyed by the article, never makes a second post.
 
 from __future__ import annotations
 
+import re
+import uuid
 from typing import Any
 
 import nh3
@@ -31,6 +33,28 @@ keywords: sa.Table = Keyword.__table__  # type: ignore[assignment]
 jobs: sa.Table = Job.__table__  # type: ignore[assignment]
 
 _markdown = MarkdownIt("commonmark").enable("table")
+_FENCE = re.compile(r"^ {0,3}(?:```|~~~)", re.MULTILINE)
+_EXECUTABLE = re.compile(
+    r"<(script|style|iframe|object|embed)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL
+)
+_TAG = re.compile(r"</?[A-Za-z!?][^>]*>")
+
+
+def strip_raw_html(markdown: str) -> str:
+    """Markdown with every raw HTML tag removed, outside fenced code.
+
+    Sites that render Markdown may pass raw HTML through, so a tag a model
+    wrote is dropped (scripts and styles with their content) before the
+    article is stored or published anywhere.
+    """
+    parts = _FENCE.split(markdown)
+    for i in range(0, len(parts), 2):  # even parts lie outside code fences
+        parts[i] = _TAG.sub("", _EXECUTABLE.sub("", parts[i]))
+    fences = _FENCE.findall(markdown)
+    out = [parts[0]]
+    for fence, part in zip(fences, parts[1:], strict=True):
+        out += [fence, part]
+    return "".join(out)
 
 
 def render_html(markdown: str) -> str:
@@ -211,6 +235,7 @@ class AutopilotRun:
     def _save_article(
         self, project: Project, keyword: dict[str, Any], draft: Draft, writer: str
     ) -> dict[str, Any]:
+        body = strip_raw_html(draft.body_markdown)
         values = {
             "project_id": project.id,
             "job_id": self.ctx.id,
@@ -219,9 +244,10 @@ class AutopilotRun:
             "title": draft.title[:300],
             "slug": draft.slug[:300],
             "meta_description": draft.meta_description[:300],
-            "body_markdown": draft.body_markdown,
-            "body_html": render_html(draft.body_markdown),
-            "word_count": word_count(draft.body_markdown),
+            "uid": uuid.uuid4().hex,
+            "body_markdown": body,
+            "body_html": render_html(body),
+            "word_count": word_count(body),
             "language": project.language,
             "writer": writer,
             "prompt_tokens": draft.usage.prompt_tokens,
@@ -252,7 +278,7 @@ class AutopilotRun:
             ArticleToPublish(
                 article_id=article["id"],
                 project_id=project.id,
-                idempotency_key=f"autopilot-{project.id}-{article['id']}",
+                idempotency_key=f"autopilot-{article['uid']}",
                 title=article["title"],
                 slug=article["slug"],
                 meta_description=article["meta_description"],
