@@ -6,10 +6,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from autopilot.cli.common import console, print_json, state
+from autopilot.cli.common import cells, console, print_json, state
 from autopilot.errors import InvalidInput
 from autopilot.pipeline import keywords, projects
 
@@ -39,7 +38,7 @@ def clients_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         return
     table = Table("id", "name")
     for row in rows:
-        table.add_row(str(row["id"]), row["name"])
+        table.add_row(*cells(str(row["id"]), row["name"]))
     console.print(table)
 
 
@@ -73,7 +72,9 @@ def projects_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         return
     table = Table("id", "name", "slug", "client")
     for row in rows:
-        table.add_row(str(row["id"]), row["name"], row["slug"], str(row["clientId"]))
+        table.add_row(
+            *cells(str(row["id"]), row["name"], row["slug"], str(row["clientId"]))
+        )
     console.print(table)
 
 
@@ -87,7 +88,9 @@ def projects_show(ctx: typer.Context, project: str, as_json: JsonFlag = False) -
         return
     table = Table("setting", "value", show_header=False)
     for key, value in data.items():
-        table.add_row(key, ", ".join(value) if isinstance(value, list) else str(value))
+        table.add_row(
+            *cells(key, ", ".join(value) if isinstance(value, list) else str(value))
+        )
     console.print(table)
 
 
@@ -245,6 +248,6 @@ def keywords_list(ctx: typer.Context, project: str, as_json: JsonFlag = False) -
     table = Table("id", "keyword", "priority", "state")
     for row in rows:
         table.add_row(
-            str(row["id"]), escape(row["keyword"]), str(row["priority"]), row["state"]
+            *cells(str(row["id"]), row["keyword"], str(row["priority"]), row["state"])
         )
     console.print(table)

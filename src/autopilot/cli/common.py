@@ -9,6 +9,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from autopilot.db import Database
 from autopilot.runtime import open_database
@@ -54,3 +55,8 @@ def print_json(data: Any) -> None:
 
 def when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S") if value else "-"
+
+
+def cells(*values: object) -> list[Text]:
+    """Table cells shown exactly as stored: names are never read as markup."""
+    return [Text("-" if value is None else str(value)) for value in values]

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from autopilot.cli.common import console, print_json, state, when
+from autopilot.cli.common import cells, console, print_json, state, when
 from autopilot.jobs import control, queue, reaper
 from autopilot.jobs.builtin import sleep_payload
 from autopilot.jobs.records import EventRecord, JobRecord
@@ -126,14 +126,16 @@ def list_(
     table.add_column("error", overflow="fold")
     for job in found:
         table.add_row(
-            str(job.id),
-            str(job.project_id or "-"),
-            job.kind,
-            job.shown_status,
-            f"{job.attempt}/{job.max_attempts}",
-            f"{job.progress}%",
-            when(job.started_at),
-            job.error_message or "",
+            *cells(
+                str(job.id),
+                str(job.project_id or "-"),
+                job.kind,
+                job.shown_status,
+                f"{job.attempt}/{job.max_attempts}",
+                f"{job.progress}%",
+                when(job.started_at),
+                job.error_message or "",
+            )
         )
     console.print(table)
 
@@ -157,12 +159,14 @@ def show(ctx: typer.Context, job_id: int, as_json: JsonFlag = False) -> None:
     table.add_column("reason", overflow="fold")
     for event in events:
         table.add_row(
-            when(event.at),
-            event.event,
-            event.from_status or "-",
-            event.to_status,
-            str(event.attempt),
-            event.reason or "",
+            *cells(
+                when(event.at),
+                event.event,
+                event.from_status or "-",
+                event.to_status,
+                str(event.attempt),
+                event.reason or "",
+            )
         )
     console.print(table)
 
