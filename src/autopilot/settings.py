@@ -64,6 +64,18 @@ class Settings(BaseSettings):
         "text", description="Log lines as plain text or as JSON objects."
     )
     log_level: str = Field("INFO", description="Lowest level of log line to write.")
+    cookie_secure: bool = Field(
+        False, description="Send the session cookie over HTTPS only (behind TLS)."
+    )
+    session_max_age_seconds: int = Field(
+        14 * 86_400, gt=0, description="How long a portal login stays valid."
+    )
+    events_poll_seconds: float = Field(
+        0.25,
+        gt=0,
+        description="How often the portal's event reader looks for new job events "
+        "when nothing wakes it (SQLite with a worker in another process).",
+    )
 
     @model_validator(mode="after")
     def _heartbeat_inside_lease(self) -> Settings:

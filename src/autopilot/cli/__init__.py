@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
-from autopilot.cli import catalog, jobs, run, system
+from autopilot.cli import catalog, jobs, run, serve, system, users
 from autopilot.cli.common import State, err_console
 from autopilot.errors import AutopilotError
 
@@ -26,6 +27,9 @@ app.command("worker")(system.worker)
 app.command("run")(run.run)
 app.command("demo")(run.demo)
 app.add_typer(catalog.keywords_app, name="keywords")
+app.add_typer(users.users_app, name="users")
+app.add_typer(users.tokens_app, name="tokens")
+app.command("serve")(serve.serve)
 
 
 @app.callback()
@@ -78,7 +82,9 @@ def main() -> None:
     try:
         app()
     except AutopilotError as exc:
-        err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+        # One line whatever the width; the message is text, never markup.
+        message = escape(exc.message)
+        err_console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
         sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)

@@ -1,0 +1,1 @@
+"""Benchmarks that run the real engine; see :mod:`bench.engine`."""

@@ -1,0 +1,1 @@
+"""Routes by resource: the JSON API, live events, pages, health."""
