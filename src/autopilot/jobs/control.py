@@ -118,9 +118,10 @@ def last_event_id(db: Database) -> int:
 def cancel(db: Database, job_id: int, *, by: str = "request") -> JobRecord:
     """Cancel a job: a pending one at once, a running one at its next heartbeat."""
     with db.write() as conn:
-        row = (
-            conn.execute(sa.select(jobs).where(jobs.c.id == job_id)).mappings().first()
-        )
+        # Locked, so a claim or a reap cannot change the status read here
+        # before the update below, which is conditional on it.
+        locked = sa.select(jobs).where(jobs.c.id == job_id).with_for_update()
+        row = conn.execute(locked).mappings().first()
         if row is None:
             raise NotFound(f"There is no job {job_id}.")
         job = JobRecord.from_row(row)

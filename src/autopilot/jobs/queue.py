@@ -57,7 +57,10 @@ class Enqueued:
 
 
 def _fetch(conn: Connection, *where: sa.ColumnElement[bool]) -> JobRecord | None:
-    row = conn.execute(sa.select(jobs).where(*where)).mappings().first()
+    # Locked, so a claim cannot start the job between this read and run_now's
+    # update of it; PostgreSQL then reads the row as it is after any such claim.
+    query = sa.select(jobs).where(*where).with_for_update()
+    row = conn.execute(query).mappings().first()
     return JobRecord.from_row(row) if row else None
 
 
@@ -209,14 +212,20 @@ def claim(
     if limit <= 0 or not kinds:
         return []
     by_kind = {kind.name: kind for kind in kinds}
+    # The claim walks the due index and stops after ``limit`` rows, however
+    # long the queue: "now" is read once, so it bounds the index scan, and
+    # the order is the index's own. PostgreSQL's index order ties are jobs due
+    # in the same microsecond; SQLite's index ends in the id.
+    now = sa.select(db.now()).scalar_subquery()
+    order = (jobs.c.run_at,) if db.is_postgres else (jobs.c.run_at, jobs.c.id)
     due = (
         sa.select(jobs.c.id)
         .where(
             jobs.c.status == "pending",
-            jobs.c.run_at <= db.now(),
+            jobs.c.run_at <= now,
             jobs.c.kind.in_(list(by_kind)),
         )
-        .order_by(jobs.c.run_at, jobs.c.id)
+        .order_by(*order)
         .limit(limit)
     )
     values = {
@@ -293,9 +302,17 @@ def heartbeat(
             .returning(jobs.c.id, jobs.c.attempt, jobs.c.cancel_requested)
         )
         held = {row.id: LeaseState(row.attempt, row.cancel_requested) for row in rows}
+        # A beat undoes a wrong verdict of death from another process, but
+        # never the worker's own record that it shut down.
         conn.execute(
             sa.update(workers_table)
-            .where(workers_table.c.id == worker_id)
+            .where(
+                workers_table.c.id == worker_id,
+                sa.or_(
+                    workers_table.c.stopped_at.is_(None),
+                    workers_table.c.stop_reason.startswith("dead: "),
+                ),
+            )
             .values(heartbeat_at=db.now(), stopped_at=None, stop_reason=None)
         )
     return held
@@ -346,6 +363,12 @@ def _update_fenced(
         .first()
     )
     return JobRecord.from_row(row) if row else None
+
+
+def _cancel_requested(conn: Connection, job_id: int, attempt: int, stage: str) -> bool:
+    """Whether a cancel of the running attempt was asked for; locks its row."""
+    query = sa.select(jobs.c.cancel_requested).where(*_fenced(job_id, attempt, stage))
+    return bool(conn.execute(query.with_for_update()).scalar())
 
 
 def advance_stage(
@@ -427,6 +450,75 @@ def complete(
     return True
 
 
+@dataclass(frozen=True)
+class Finished:
+    """A running attempt whose work is done, and what it produced."""
+
+    job_id: int
+    attempt: int
+    stage: str
+    result: Mapping[str, Any] | None = None
+
+
+def complete_many(db: Database, finished: Sequence[Finished]) -> set[int]:
+    """Finish several running attempts in one transaction; return those finished.
+
+    Each row is fenced by its own attempt and stage, as in :func:`complete`:
+    an attempt that is no longer current is left alone and is missing from
+    the answer. Attempts without a result share one statement.
+    """
+    if not finished:
+        return set()
+    done: dict[str, Any] = {
+        "status": "completed",
+        "finished_at": db.now(),
+        "progress": 100,
+        "lease_expires_at": None,
+        "stage_deadline_at": None,
+    }
+    plain = [f for f in finished if f.result is None]
+    returned = (jobs.c.id, jobs.c.project_id, jobs.c.attempt, jobs.c.stage)
+    with db.write() as conn:
+        rows: list[sa.Row[Any]] = []
+        if plain:
+            fence = sa.tuple_(jobs.c.id, jobs.c.attempt, jobs.c.stage).in_(
+                [(f.job_id, f.attempt, f.stage) for f in plain]
+            )
+            statement = (
+                sa.update(jobs)
+                .where(
+                    jobs.c.id.in_([f.job_id for f in plain]),
+                    fence,
+                    jobs.c.status == "running",
+                )
+                .values(result=None, **done)
+                .returning(*returned)
+            )
+            rows += conn.execute(statement).all()
+        for f in finished:
+            if f.result is not None:
+                statement = (
+                    sa.update(jobs)
+                    .where(*_fenced(f.job_id, f.attempt, f.stage))
+                    .values(result=dict(f.result), **done)
+                    .returning(*returned)
+                )
+                rows += conn.execute(statement).all()
+        events = [
+            {
+                "job_id": row.id,
+                "project_id": row.project_id,
+                "event": "completed",
+                "from_status": row.stage,
+                "to_status": "completed",
+                "attempt": row.attempt,
+            }
+            for row in rows
+        ]
+        record_events(db, conn, events)
+    return {row.id for row in rows}
+
+
 def end_attempt(
     db: Database,
     conn: Connection,
@@ -440,7 +532,12 @@ def end_attempt(
 
     The job retries when the error is retryable and attempts remain; the
     event's reason says when. Returns None when the attempt was not current.
+    An attempt whose cancel was requested ends cancelled: never run again.
     """
+    if _cancel_requested(conn, job_id, attempt, stage):
+        reason = f"Cancelled on request. {error.message}"
+        return finish_cancel(db, conn, job_id, attempt, stage, reason)
+
     retry_possible = error.retryable
     base: dict[str, Any] = {
         "error_code": error.code,
@@ -530,9 +627,16 @@ def release(
 ) -> bool:
     """Hand a running attempt back to the queue at once, as a stopping worker.
 
-    The attempt does not count against the job's attempts.
+    The attempt does not count against the job's attempts; one whose cancel
+    was requested ends cancelled instead.
     """
     with db.write() as conn:
+        if _cancel_requested(conn, job_id, attempt, stage):
+            reason = (
+                f"Cancelled on request; worker {worker_id} shut down before the "
+                f"{stage} stage ended."
+            )
+            return finish_cancel(db, conn, job_id, attempt, stage, reason) is not None
         job = _update_fenced(
             conn,
             job_id,

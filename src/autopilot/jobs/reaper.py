@@ -140,7 +140,7 @@ def _recover(db: Database, policy: RetryPolicy, row: sa.RowMapping) -> Recovery 
         job_id=job_id,
         project_id=row["project_id"],
         attempt=attempt,
-        code="cancelled" if row["cancel_requested"] else code,
+        code="cancelled" if job.status == "cancelled" else code,
         from_status=stage,
         to_status=job.status,
         reason=job.error_message or message,

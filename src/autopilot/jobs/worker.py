@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from queue import SimpleQueue
 from types import FrameType
 from typing import Any
 
@@ -26,6 +27,10 @@ log = logging.getLogger(__name__)
 
 LIVENESS_CHECK_SECONDS = 1.0
 """How often a worker looks for dead worker processes, between full reaps."""
+
+LISTENER_WAKE_SECONDS = 0.25
+"""Longest the PostgreSQL listener waits for a notification before it checks
+whether the worker is stopping, so a stopping worker exits promptly."""
 
 
 @dataclass
@@ -52,10 +57,37 @@ class WorkerConfig:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
 
-@dataclass
-class _Running:
-    ctx: JobContext
-    thread: threading.Thread
+class _Runners:
+    """Reusable daemon threads that run attempts, so a job costs no thread start.
+
+    Daemon threads, so a job that ignores its stop never keeps the process up.
+    """
+
+    def __init__(self, run: Callable[[JobContext], None]) -> None:
+        self._run = run
+        self._tasks: SimpleQueue[JobContext | None] = SimpleQueue()
+        self._threads: list[threading.Thread] = []
+
+    def submit(self, ctx: JobContext, in_flight: int) -> None:
+        """Run ``ctx``; a thread is added while fewer exist than jobs in flight."""
+        if len(self._threads) < in_flight:
+            thread = threading.Thread(
+                target=self._serve,
+                name=f"job-runner-{len(self._threads) + 1}",
+                daemon=True,
+            )
+            self._threads.append(thread)
+            thread.start()
+        self._tasks.put(ctx)
+
+    def _serve(self) -> None:
+        while (ctx := self._tasks.get()) is not None:
+            self._run(ctx)
+
+    def close(self) -> None:
+        """Let every thread end once it is done with its current job."""
+        for _ in self._threads:
+            self._tasks.put(None)
 
 
 class Worker:
@@ -77,7 +109,10 @@ class Worker:
         self.id = f"{socket.gethostname()}-{os.getpid()}-{suffix}"
         self.lock_key = liveness.new_lock_key()
         self.processed = 0
-        self._running: dict[int, _Running] = {}
+        self._running: dict[int, JobContext] = {}
+        self._finished: list[tuple[JobContext, dict[str, Any] | None]] = []
+        """Attempts whose work is done, waiting for the main loop to record them."""
+        self._runners = _Runners(self._execute)
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._stopped = threading.Event()
@@ -162,6 +197,7 @@ class Worker:
                 next_liveness = now + LIVENESS_CHECK_SECONDS
             self._run_periodic(now)
 
+            self._record_finished()
             claimed = self._claim()
             if self.config.burst and not claimed and not self._busy():
                 return
@@ -202,11 +238,9 @@ class Worker:
 
     def _start(self, job: JobRecord) -> None:
         ctx = JobContext(self.db, job, self.kinds.get(job.kind))
-        thread = threading.Thread(
-            target=self._execute, args=(ctx,), name=f"job-{job.id}", daemon=True
-        )
         with self._lock:
-            self._running[job.id] = _Running(ctx, thread)
+            self._running[job.id] = ctx
+            in_flight = len(self._running)
         log.info(
             "job %s (%s) attempt %s started",
             job.id,
@@ -214,32 +248,42 @@ class Worker:
             job.attempt,
             extra={"event": "job_started", "job_id": job.id, "attempt": job.attempt},
         )
-        thread.start()
+        self._runners.submit(ctx, in_flight)
 
     def _execute(self, ctx: JobContext) -> None:
+        """Run one attempt on a runner thread; the main loop records a success."""
+        waiting = False
         try:
-            self._outcome(ctx)
+            waiting = self._outcome(ctx)
         except Exception:
-            log.exception(
-                "job %s: could not record its outcome",
-                ctx.id,
-                extra={"event": "job_outcome_lost", "job_id": ctx.id},
-            )
+            self._log_outcome_lost(ctx)
         finally:
-            with self._lock:
-                self._running.pop(ctx.id, None)
-                self.processed += 1
+            if not waiting:
+                self._forget(ctx)
             signals.jobs_enqueued.notify()
 
-    def _outcome(self, ctx: JobContext) -> None:
+    def _forget(self, ctx: JobContext) -> None:
+        with self._lock:
+            self._running.pop(ctx.id, None)
+            self.processed += 1
+
+    def _log_outcome_lost(self, ctx: JobContext) -> None:
+        log.exception(
+            "job %s: could not record its outcome",
+            ctx.id,
+            extra={"event": "job_outcome_lost", "job_id": ctx.id},
+        )
+
+    def _outcome(self, ctx: JobContext) -> bool:
+        """Run the job; True when its success waits in ``_finished`` to be recorded."""
         try:
             result = ctx.kind.run(ctx)
         except JobStopped as stop:
             self._log_stopped(ctx, stop.reason)
-            return
+            return False
         except JobError as error:
             self._fail(ctx, error)
-            return
+            return False
         except Exception as exc:
             log.warning(
                 "job %s raised %s",
@@ -250,19 +294,64 @@ class Worker:
             )
             message = f"The run stopped on an unexpected error: {exc}"
             self._fail(ctx, JobError("internal_error", message, retryable=True))
-            return
+            return False
 
         if ctx.stopped:
             self._log_stopped(ctx, ctx.stop_reason or "stopped")
+            return False
+        with self._lock:
+            self._finished.append((ctx, result))
+        return True
+
+    def _record_finished(self) -> None:
+        """Complete every attempt whose work is done, in one transaction.
+
+        If that fails (a result that cannot be stored, say), each is tried on
+        its own, so one bad outcome does not hold back the others.
+        """
+        with self._lock:
+            finished, self._finished = self._finished, []
+        if not finished:
             return
-        if queue.complete(self.db, ctx.id, ctx.attempt, ctx.stage, result):
-            log.info(
-                "job %s completed",
-                ctx.id,
-                extra={"event": "job_completed", "job_id": ctx.id},
+        batch = [
+            queue.Finished(ctx.id, ctx.attempt, ctx.stage, result)
+            for ctx, result in finished
+        ]
+        try:
+            completed = queue.complete_many(self.db, batch)
+        except Exception:
+            log.warning(
+                "recording %s completions at once failed; recording each alone",
+                len(batch),
+                exc_info=True,
+                extra={"event": "complete_batch_failed"},
             )
+            for ctx, result in finished:
+                self._complete_one(ctx, result)
+            return
+        for ctx, _ in finished:
+            self._log_completed(ctx, ctx.id in completed)
+            self._forget(ctx)
+
+    def _complete_one(self, ctx: JobContext, result: dict[str, Any] | None) -> None:
+        try:
+            done = queue.complete(self.db, ctx.id, ctx.attempt, ctx.stage, result)
+        except Exception:
+            self._log_outcome_lost(ctx)
         else:
-            self._log_stopped(ctx, "lease_lost")
+            self._log_completed(ctx, done)
+        finally:
+            self._forget(ctx)
+
+    def _log_completed(self, ctx: JobContext, done: bool) -> None:
+        if not done:
+            self._log_stopped(ctx, ctx.stop_reason or "lease_lost")
+            return
+        log.info(
+            "job %s completed",
+            ctx.id,
+            extra={"event": "job_completed", "job_id": ctx.id},
+        )
 
     def _fail(self, ctx: JobContext, error: JobError) -> None:
         if ctx.stopped:
@@ -310,11 +399,12 @@ class Worker:
                 )
 
     def _heartbeat(self) -> None:
-        held = queue.heartbeat(self.db, self.id, self.config.lease_seconds)
+        # Judge only the jobs that were ours before the statement: one claimed
+        # while it ran is missing from its answer without being lost.
         with self._lock:
             running = list(self._running.values())
-        for entry in running:
-            ctx = entry.ctx
+        held = queue.heartbeat(self.db, self.id, self.config.lease_seconds)
+        for ctx in running:
             state = held.get(ctx.id)
             if ctx.stopped:
                 continue
@@ -362,13 +452,17 @@ class Worker:
 
     def _shutdown(self, reason: str) -> None:
         deadline = time.monotonic() + self.config.shutdown_grace_seconds
-        while self._busy() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        while True:
+            seen = signals.jobs_enqueued.generation()
+            self._record_finished()
+            left_seconds = deadline - time.monotonic()
+            if not self._busy() or left_seconds <= 0:
+                break
+            signals.jobs_enqueued.wait(seen, min(0.05, left_seconds))
 
         with self._lock:
             left = list(self._running.values())
-        for entry in left:
-            ctx = entry.ctx
+        for ctx in left:
             ctx.stop("shutdown")
             if queue.release(self.db, ctx.id, ctx.attempt, ctx.stage, self.id):
                 log.warning(
@@ -376,6 +470,7 @@ class Worker:
                     ctx.id,
                     extra={"event": "job_released", "job_id": ctx.id},
                 )
+        self._runners.close()
         liveness.mark_stopped(self.db, self.id, reason)
         if self._listener is not None:
             self._listener.close()
@@ -427,7 +522,9 @@ class _Listener(threading.Thread):
                     conn.execute(f"LISTEN {JOBS_CHANNEL}")
                     self._ready.set()
                     while not self._stopping.is_set():
-                        for _ in conn.notifies(timeout=1.0, stop_after=1):
+                        for _ in conn.notifies(
+                            timeout=LISTENER_WAKE_SECONDS, stop_after=1
+                        ):
                             signals.jobs_enqueued.notify()
             except psycopg.Error as exc:
                 if self._stopping.is_set():
