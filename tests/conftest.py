@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -65,15 +66,25 @@ def _fresh_postgres(template: str) -> Iterator[str]:
             admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, made once per session and copied per test."""
+    path = tmp_path_factory.mktemp("template") / "autopilot.db"
+    db = Database(f"sqlite:///{path}")
+    db.upgrade()
+    # The last connection to close folds the write-ahead log into the file.
+    db.dispose()
+    assert not path.with_name("autopilot.db-wal").exists()
+    return path
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A migrated, empty database of each kind, owned by one test."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'autopilot.db'}"
-        db = Database(url)
-        db.upgrade()
-        db.dispose()
-        yield url
+        path = tmp_path / "autopilot.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
         return
     template = request.getfixturevalue("postgres_template")
     yield from _fresh_postgres(template)
