@@ -176,7 +176,8 @@ class Receiver:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def receive(self, headers: Any, body: bytes) -> tuple[int, dict[str, str]]:
-        expected = hmac.new(WEBHOOK_SECRET.encode(), body, hashlib.sha256)
+        signed = headers.get("X-Autopilot-Timestamp", "").encode() + b"." + body
+        expected = hmac.new(WEBHOOK_SECRET.encode(), signed, hashlib.sha256)
         if headers.get("X-Autopilot-Signature") != f"sha256={expected.hexdigest()}":
             with self.lock:
                 self.bad_signatures += 1

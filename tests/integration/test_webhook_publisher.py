@@ -57,7 +57,8 @@ class Receiver:
     def handle(self, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
         """Return the status and body the receiver answers with."""
         time.sleep(self.delay)
-        expected = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+        signed = headers.get("X-Autopilot-Timestamp", "").encode() + b"." + body
+        expected = hmac.new(SECRET.encode(), signed, hashlib.sha256).hexdigest()
         if not hmac.compare_digest(
             headers.get("X-Autopilot-Signature", ""), f"sha256={expected}"
         ):

@@ -42,11 +42,12 @@ class WebhookPublisher:
         body = json.dumps(
             payload(article), ensure_ascii=False, separators=(",", ":")
         ).encode()
+        timestamp = str(int(time.time()))
         headers = {
             "Content-Type": "application/json",
             "User-Agent": USER_AGENT,
-            SIGNATURE_HEADER: "sha256=" + sign(body, self._secret),
-            TIMESTAMP_HEADER: str(int(time.time())),
+            SIGNATURE_HEADER: "sha256=" + sign(timestamp, body, self._secret),
+            TIMESTAMP_HEADER: timestamp,
             IDEMPOTENCY_HEADER: article.idempotency_key,
         }
 
@@ -101,6 +102,10 @@ def payload(article: ArticleToPublish) -> dict[str, Any]:
     }
 
 
-def sign(body: bytes, secret: bytes) -> str:
-    """Return the hex HMAC-SHA256 of ``body`` under ``secret``."""
-    return hmac.new(secret, body, hashlib.sha256).hexdigest()
+def sign(timestamp: str, body: bytes, secret: bytes) -> str:
+    """The hex HMAC-SHA256 of ``<timestamp>.<body>`` under ``secret``.
+
+    Signing the timestamp too lets a receiver refuse an old request replayed.
+    """
+    message = timestamp.encode() + b"." + body
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()
