@@ -21,6 +21,7 @@ from autopilot.models import UTCDateTime
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30.0
 _AFTER_COMMIT = "autopilot_after_commit"
+CLOCK_CACHE_SIZE = 64
 
 
 def after_commit(conn: Connection, callback: Callable[[], None]) -> None:
@@ -56,6 +57,7 @@ class Database:
         self.dialect = self.engine.dialect.name
         self.clock_offset = 0.0
         """Seconds added to the database clock; tests use it to skip ahead."""
+        self._clock_expressions: dict[float, sa.ColumnElement[datetime]] = {}
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @property
@@ -71,9 +73,9 @@ class Database:
                 f"Unsupported database {_describe(self.url)}: use a sqlite:/// or "
                 "postgresql:// URL in AUTOPILOT_DATABASE_URL."
             )
-        return sa.create_engine(
-            self.url, pool_size=10, max_overflow=30, pool_pre_ping=True
-        )
+        # No pre-ping: it costs a round trip per transaction. A connection
+        # that died is discarded on its first error, which _connect reports.
+        return sa.create_engine(self.url, pool_size=10, max_overflow=30)
 
     def _create_sqlite_engine(self, parsed: sa.URL) -> Engine:
         if parsed.database and parsed.database != ":memory:":
@@ -110,6 +112,15 @@ class Database:
     def now(self, plus: float = 0.0) -> sa.ColumnElement[datetime]:
         """The database clock, ``plus`` seconds ahead, as a SQL expression."""
         seconds = plus + self.clock_offset
+        cached = self._clock_expressions.get(seconds)
+        if cached is None:
+            if len(self._clock_expressions) >= CLOCK_CACHE_SIZE:
+                # Retry delays carry jitter; keep only the recurring offsets.
+                self._clock_expressions.clear()
+            cached = self._clock_expressions[seconds] = self._clock(seconds)
+        return cached
+
+    def _clock(self, seconds: float) -> sa.ColumnElement[datetime]:
         if self.is_postgres:
             expr: sa.ColumnElement[Any] = sa.func.clock_timestamp()
             if seconds:

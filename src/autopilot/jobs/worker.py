@@ -187,6 +187,9 @@ class Worker:
         next_liveness = 0.0
         while not self._stopping.is_set():
             seen = signals.jobs_enqueued.generation()
+            # Finished work is recorded before any reap, so a job that ended
+            # just inside its deadline is never taken for one that overran.
+            self._record_finished()
             now = time.monotonic()
             if now >= next_reap:
                 self._reap()
@@ -197,9 +200,11 @@ class Worker:
                 next_liveness = now + LIVENESS_CHECK_SECONDS
             self._run_periodic(now)
 
-            self._record_finished()
+            # Read before claiming: a job of ours that fails while we claim
+            # may be due again at once, and a drain must not leave it behind.
+            was_busy = self._busy()
             claimed = self._claim()
-            if self.config.burst and not claimed and not self._busy():
+            if self.config.burst and not claimed and not was_busy:
                 return
             if claimed and self._free_slots() > 0:
                 continue
