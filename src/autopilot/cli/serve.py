@@ -94,7 +94,9 @@ def serve(
         timeout_graceful_shutdown=SHUTDOWN_SECONDS,
         proxy_headers=True,
     )
-    console.print(f"Autopilot on http://{host}:{port}/ (API reference at /docs)")
+    console.print(
+        f"Autopilot on http://{host}:{port}/ (API reference at /docs)", soft_wrap=True
+    )
     try:
         _server(config, app.state.services.broker).run()
     finally:
@@ -115,5 +117,6 @@ def _demo_login(db: Database, settings: Settings) -> None:
             accounts.create_user(session, DEMO_EMAIL, password, client=client)
     console.print(
         f"Demo ready: log in as {DEMO_EMAIL} with password {password} "
-        f"(project '{info.project_slug}')."
+        f"(project '{info.project_slug}').",
+        soft_wrap=True,
     )
