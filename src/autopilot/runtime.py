@@ -41,8 +41,15 @@ def periodic_tasks(settings: Settings, db: Database) -> list[Periodic]:
 
 
 def build_worker(
-    settings: Settings, db: Database, *, concurrency: int = 1, burst: bool = False
+    settings: Settings,
+    db: Database,
+    *,
+    concurrency: int = 1,
+    burst: bool = False,
+    only_job_id: int | None = None,
 ) -> Worker:
+    """A worker as configured; with ``only_job_id`` it runs that job alone and
+    no scheduler."""
     config = WorkerConfig(
         concurrency=concurrency,
         burst=burst,
@@ -52,10 +59,7 @@ def build_worker(
         poll_seconds=settings.poll_seconds,
         shutdown_grace_seconds=settings.shutdown_grace_seconds,
         retry=retry_policy(settings),
+        only_job_id=only_job_id,
     )
-    return Worker(
-        db,
-        job_kinds(settings),
-        config,
-        periodic=periodic_tasks(settings, db),
-    )
+    periodic = [] if only_job_id is not None else periodic_tasks(settings, db)
+    return Worker(db, job_kinds(settings), config, periodic=periodic)

@@ -259,6 +259,19 @@ def test_claim_skips_jobs_not_yet_due(db: Database) -> None:
     assert claimed.id == job.id
 
 
+def test_claim_of_one_job_leaves_every_other_due_job(db: Database) -> None:
+    """A claim named for one job takes that job, even behind older due ones."""
+    older = queue.enqueue(db, KIND).job
+    wanted = queue.enqueue(db, KIND).job
+
+    [claimed] = queue.claim(
+        db, "w1", [TWO_STAGE], limit=5, lease_seconds=LEASE, only_job_id=wanted.id
+    )
+
+    assert claimed.id == wanted.id
+    assert control.get_job(db, older.id).status == "pending"
+
+
 def test_claim_takes_due_jobs_of_its_kinds_oldest_first_up_to_limit(
     db: Database,
 ) -> None:

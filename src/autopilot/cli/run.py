@@ -56,7 +56,7 @@ def run(
     worker = None
     if not liveness.alive_workers(db, settings.lease_seconds):
         console.print("No worker is running: this command works the run itself.")
-        worker = build_worker(settings, db, concurrency=1)
+        worker = build_worker(settings, db, only_job_id=job.id)
         threading.Thread(target=worker.run, daemon=True).start()
     try:
         final = _follow(db, job.id)

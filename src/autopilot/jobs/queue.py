@@ -202,6 +202,7 @@ def claim(
     *,
     limit: int,
     lease_seconds: float,
+    only_job_id: int | None = None,
 ) -> list[JobRecord]:
     """Take up to ``limit`` due jobs for this worker, atomically.
 
@@ -228,6 +229,8 @@ def claim(
         .order_by(*order)
         .limit(limit)
     )
+    if only_job_id is not None:
+        due = due.where(jobs.c.id == only_job_id)
     values = {
         "status": "running",
         "attempt": jobs.c.attempt + 1,

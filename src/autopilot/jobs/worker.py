@@ -55,6 +55,8 @@ class WorkerConfig:
     poll_seconds: float = 1.0
     shutdown_grace_seconds: float = 10.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    only_job_id: int | None = None
+    """Claim this job and no other (a command working one run itself)."""
 
 
 class _Runners:
@@ -233,6 +235,7 @@ class Worker:
                 list(self.kinds),
                 limit=free,
                 lease_seconds=self.config.lease_seconds,
+                only_job_id=self.config.only_job_id,
             )
         except AutopilotError as exc:
             log.warning("claim failed: %s", exc, extra={"event": "claim_failed"})
