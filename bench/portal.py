@@ -33,7 +33,7 @@ from playwright.sync_api import Page, sync_playwright
 
 from autopilot import accounts
 from autopilot.db import Database
-from autopilot.jobs import queue
+from autopilot.jobs import attempts, queue
 from autopilot.pipeline import projects
 from autopilot.runtime import job_kinds
 from autopilot.settings import Settings
@@ -200,7 +200,7 @@ class Changer:
             status = claimed[0].shown_status
         else:
             assert self.job_id is not None
-            assert queue.complete(self.db, self.job_id, 1, "generating", {}), "lost"
+            assert attempts.complete(self.db, self.job_id, 1, "generating", {}), "lost"
             status = "completed"
         committed = time.time()
         self.step += 1

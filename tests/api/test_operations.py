@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from autopilot import accounts
 from autopilot.cli import app as cli
 from autopilot.db import Database
-from autopilot.jobs import control, queue
+from autopilot.jobs import attempts, control, queue
 from autopilot.runtime import job_kinds
 from autopilot.settings import Settings
 
@@ -31,8 +31,10 @@ def test_metrics_count_jobs_recoveries_and_durations(
     """/metrics exposes jobs by status, recoveries, run and stage durations."""
     job = queue.enqueue(db, "autopilot.run", project_id=world.project_a).job
     queue.claim(db, "w", list(job_kinds(settings)), limit=1, lease_seconds=60)
-    queue.advance_stage(db, job.id, 1, "generating", "publishing", timeout_seconds=60)
-    queue.complete(db, job.id, 1, "publishing", {"title": "T"})
+    attempts.advance_stage(
+        db, job.id, 1, "generating", "publishing", timeout_seconds=60
+    )
+    attempts.complete(db, job.id, 1, "publishing", {"title": "T"})
     pending = queue.enqueue(db, "autopilot.run", project_id=world.project_b).job
     control.cancel(db, pending.id)
 

@@ -19,7 +19,7 @@ from engine_support import (
 
 from autopilot.db import Database
 from autopilot.errors import Conflict, JobError, NotFound
-from autopilot.jobs import control, queue, reaper
+from autopilot.jobs import attempts, control, queue, reaper
 from autopilot.jobs.queue import ActiveJobConflict
 from autopilot.jobs.records import JobRecord
 from autopilot.jobs.retry import RetryPolicy
@@ -77,7 +77,7 @@ def test_worker_acknowledging_cancel_finishes_the_job_cancelled(
     _claim_one(db)
     control.cancel(db, job.id)
 
-    assert queue.acknowledge_cancel(db, job.id, 1, "stage_a")
+    assert attempts.acknowledge_cancel(db, job.id, 1, "stage_a")
 
     done = job_row(db, job.id)
     assert (done.status, done.error_code) == ("cancelled", "cancelled")
@@ -113,7 +113,7 @@ def test_failure_after_cancel_request_does_not_run_the_job_again(
     control.cancel(db, job.id)
     error = JobError("llm_timeout", "The writer did not answer.", retryable=True)
 
-    ended = queue.fail(db, job.id, 1, "stage_a", error, POLICY)
+    ended = attempts.fail(db, job.id, 1, "stage_a", error, POLICY)
 
     assert ended is not None
     assert ended.status == "cancelled"
@@ -131,7 +131,7 @@ def test_release_after_cancel_request_does_not_run_the_job_again(
     _claim_one(db)
     control.cancel(db, job.id)
 
-    queue.release(db, job.id, 1, "stage_a", "w1")
+    attempts.release(db, job.id, 1, "stage_a", "w1")
 
     assert job_row(db, job.id).status == "cancelled"
     assert queue.claim(db, "w1", [TWO_STAGE], limit=1, lease_seconds=LEASE) == []
@@ -141,10 +141,10 @@ def test_cancel_of_a_finished_or_missing_job_is_refused(db: Database) -> None:
     """Finished jobs cannot be cancelled (nothing changes); missing ones are 404."""
     done = queue.enqueue(db, KIND).job
     _claim_one(db)
-    queue.complete(db, done.id, 1, "stage_a")
+    attempts.complete(db, done.id, 1, "stage_a")
     failed = queue.enqueue(db, KIND).job
     _claim_one(db)
-    queue.fail(db, failed.id, 1, "stage_a", JobError("bad", "Bad."), POLICY)
+    attempts.fail(db, failed.id, 1, "stage_a", JobError("bad", "Bad."), POLICY)
     cancelled = queue.enqueue(db, KIND).job
     control.cancel(db, cancelled.id)
     finished = (done, failed, cancelled)
@@ -196,7 +196,7 @@ def test_retry_of_a_failed_job_enqueues_a_new_one(db: Database) -> None:
     project = new_project(db)
     job = queue.enqueue(db, KIND, project_id=project, payload={"k": "v"}).job
     _claim_one(db)
-    queue.fail(db, job.id, 1, "stage_a", JobError("bad", "Bad."), POLICY)
+    attempts.fail(db, job.id, 1, "stage_a", JobError("bad", "Bad."), POLICY)
 
     again = control.retry(db, job.id, max_attempts=2)
 

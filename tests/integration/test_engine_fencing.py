@@ -17,7 +17,7 @@ from engine_support import (
 
 from autopilot.db import Database
 from autopilot.errors import JobError
-from autopilot.jobs import control, queue, reaper
+from autopilot.jobs import attempts, control, queue, reaper
 from autopilot.jobs.context import JobContext, JobStopped
 from autopilot.jobs.records import JobRecord, record_events
 from autopilot.jobs.retry import RetryPolicy
@@ -59,14 +59,14 @@ def test_zombie_attempt_writes_change_nothing(db: Database) -> None:
     before, events = job_row(db, job.id), count_events(db)
     error = JobError("boom", "Late failure.", retryable=True)
 
-    assert not queue.complete(db, job.id, 1, "stage_a", {"late": True})
-    assert queue.fail(db, job.id, 1, "stage_a", error, POLICY) is None
-    assert not queue.report_progress(db, job.id, 1, "stage_a", 50, "late")
-    assert not queue.advance_stage(
+    assert not attempts.complete(db, job.id, 1, "stage_a", {"late": True})
+    assert attempts.fail(db, job.id, 1, "stage_a", error, POLICY) is None
+    assert not attempts.report_progress(db, job.id, 1, "stage_a", 50, "late")
+    assert not attempts.advance_stage(
         db, job.id, 1, "stage_a", "stage_b", timeout_seconds=30
     )
-    assert not queue.acknowledge_cancel(db, job.id, 1, "stage_a")
-    assert not queue.release(db, job.id, 1, "stage_a", "w1")
+    assert not attempts.acknowledge_cancel(db, job.id, 1, "stage_a")
+    assert not attempts.release(db, job.id, 1, "stage_a", "w1")
 
     assert job_row(db, job.id) == before
     assert before.status == "running" and before.worker_id == "thief"
@@ -124,12 +124,14 @@ def test_write_naming_the_wrong_stage_is_refused(db: Database) -> None:
     """A write must name the stage the attempt is in, not a stale one."""
     queue.enqueue(db, KIND)
     job = _claim_one(db)
-    assert queue.advance_stage(db, job.id, 1, "stage_a", "stage_b", timeout_seconds=5)
+    assert attempts.advance_stage(
+        db, job.id, 1, "stage_a", "stage_b", timeout_seconds=5
+    )
 
-    assert not queue.report_progress(db, job.id, 1, "stage_a", 10, "old stage")
-    assert not queue.complete(db, job.id, 1, "stage_a")
-    assert queue.report_progress(db, job.id, 1, "stage_b", 10, "new stage")
-    assert queue.complete(db, job.id, 1, "stage_b", {"done": 1})
+    assert not attempts.report_progress(db, job.id, 1, "stage_a", 10, "old stage")
+    assert not attempts.complete(db, job.id, 1, "stage_a")
+    assert attempts.report_progress(db, job.id, 1, "stage_b", 10, "new stage")
+    assert attempts.complete(db, job.id, 1, "stage_b", {"done": 1})
 
     done = job_row(db, job.id)
     assert (done.status, done.progress, done.result) == ("completed", 100, {"done": 1})
@@ -148,7 +150,9 @@ def test_advance_stage_sets_the_next_stage_deadline(db: Database) -> None:
     job = _claim_one(db)
     db.clock_offset = 20
 
-    assert queue.advance_stage(db, job.id, 1, "stage_a", "stage_b", timeout_seconds=30)
+    assert attempts.advance_stage(
+        db, job.id, 1, "stage_a", "stage_b", timeout_seconds=30
+    )
 
     moved = job_row(db, job.id)
     assert moved.shown_status == "stage_b"
@@ -186,7 +190,7 @@ def test_retryable_failure_goes_back_to_pending_with_backoff(db: Database) -> No
     _claim_one(db)
     before = db.current_time()
 
-    failed = queue.fail(db, job.id, 1, "stage_a", _timeout(), POLICY)
+    failed = attempts.fail(db, job.id, 1, "stage_a", _timeout(), POLICY)
 
     after = db.current_time()
     assert failed is not None
@@ -220,7 +224,7 @@ def test_retry_backoff_grows_and_fails_when_attempts_run_out(db: Database) -> No
         claimed = _claim_one(db)
         assert claimed.attempt == attempt
         before = db.current_time()
-        failed = queue.fail(db, job.id, attempt, "stage_a", _timeout(), POLICY)
+        failed = attempts.fail(db, job.id, attempt, "stage_a", _timeout(), POLICY)
         after = db.current_time()
         assert failed is not None
         if attempt in windows:
@@ -247,7 +251,7 @@ def test_non_retryable_failure_fails_at_once(db: Database) -> None:
     _claim_one(db)
     error = JobError("publish_auth_failed", "The site refused the password.")
 
-    failed = queue.fail(db, job.id, 1, "stage_a", error, POLICY)
+    failed = attempts.fail(db, job.id, 1, "stage_a", error, POLICY)
 
     assert failed is not None
     assert (failed.status, failed.attempt, failed.error_code) == (
@@ -269,7 +273,7 @@ def test_retry_after_from_the_cause_is_a_lower_bound(db: Database) -> None:
         "llm_rate_limited", "Too many requests.", retryable=True, retry_after=300
     )
 
-    failed = queue.fail(db, job.id, 1, "stage_a", error, POLICY)
+    failed = attempts.fail(db, job.id, 1, "stage_a", error, POLICY)
 
     assert failed is not None and failed.status == "pending"
     assert failed.run_at >= before + timedelta(seconds=299)
@@ -279,7 +283,7 @@ def test_retried_job_is_not_claimed_before_its_run_at(db: Database) -> None:
     """A job waiting for its retry stays pending until its backoff has passed."""
     job = queue.enqueue(db, KIND).job
     _claim_one(db)
-    queue.fail(db, job.id, 1, "stage_a", _timeout(), POLICY)
+    attempts.fail(db, job.id, 1, "stage_a", _timeout(), POLICY)
 
     assert queue.claim(db, "w1", [TWO_STAGE], limit=1, lease_seconds=LEASE) == []
 

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from engine_support import LEASE, TWO_STAGE, count_events, job_row, new_project
 
 from autopilot.db import Database
-from autopilot.jobs import control, liveness, queue, reaper
+from autopilot.jobs import attempts, control, liveness, queue, reaper
 from autopilot.jobs.records import JobRecord
 from autopilot.jobs.retry import RetryPolicy
 
@@ -113,7 +113,7 @@ def test_reaper_uses_the_deadline_of_the_current_stage(db: Database) -> None:
     job = queue.enqueue(db, KIND).job
     _claim(db)
     db.clock_offset = 50
-    queue.advance_stage(db, job.id, 1, "stage_a", "stage_b", timeout_seconds=30)
+    attempts.advance_stage(db, job.id, 1, "stage_a", "stage_b", timeout_seconds=30)
     db.clock_offset = 70
     queue.heartbeat(db, "w1", LEASE)
 

@@ -27,7 +27,7 @@ from hypothesis.stateful import (
 
 from autopilot.db import Database
 from autopilot.errors import Conflict, JobError
-from autopilot.jobs import control, liveness, queue, reaper
+from autopilot.jobs import attempts, control, liveness, queue, reaper
 from autopilot.jobs.queue import ActiveJobConflict
 from autopilot.jobs.records import JobRecord, events_table, jobs_table
 from autopilot.jobs.retry import RetryPolicy
@@ -218,7 +218,7 @@ class EngineLifeCycle(RuleBasedStateMachine):
         attempt = data.draw(st.sampled_from(self.attempts))
         self.fenced(
             attempt,
-            lambda: queue.report_progress(
+            lambda: attempts.report_progress(
                 self.db, attempt.job_id, attempt.attempt, attempt.stage, percent, "busy"
             ),
         )
@@ -230,7 +230,7 @@ class EngineLifeCycle(RuleBasedStateMachine):
         attempt = data.draw(st.sampled_from(choices))
         moved = self.fenced(
             attempt,
-            lambda: queue.advance_stage(
+            lambda: attempts.advance_stage(
                 self.db,
                 attempt.job_id,
                 attempt.attempt,
@@ -248,7 +248,7 @@ class EngineLifeCycle(RuleBasedStateMachine):
         attempt = data.draw(st.sampled_from(self.attempts))
         self.fenced(
             attempt,
-            lambda: queue.complete(
+            lambda: attempts.complete(
                 self.db, attempt.job_id, attempt.attempt, attempt.stage, {"ok": 1}
             ),
         )
@@ -264,7 +264,7 @@ class EngineLifeCycle(RuleBasedStateMachine):
 
         ended = self.fenced(
             attempt,
-            lambda: queue.fail(
+            lambda: attempts.fail(
                 self.db, attempt.job_id, attempt.attempt, attempt.stage, error, POLICY
             ),
         )
@@ -286,7 +286,7 @@ class EngineLifeCycle(RuleBasedStateMachine):
 
         released = self.fenced(
             attempt,
-            lambda: queue.release(
+            lambda: attempts.release(
                 self.db, attempt.job_id, attempt.attempt, attempt.stage, "w"
             ),
         )
@@ -307,18 +307,20 @@ class EngineLifeCycle(RuleBasedStateMachine):
         job_id, number, stage = attempt.job_id, attempt.attempt, attempt.stage
         error = JobError("late", "Too late.", retryable=True)
         calls: dict[str, Callable[[], Any]] = {
-            "complete": lambda: queue.complete(self.db, job_id, number, stage),
-            "fail": lambda: queue.fail(self.db, job_id, number, stage, error, POLICY),
-            "progress": lambda: queue.report_progress(
+            "complete": lambda: attempts.complete(self.db, job_id, number, stage),
+            "fail": lambda: attempts.fail(
+                self.db, job_id, number, stage, error, POLICY
+            ),
+            "progress": lambda: attempts.report_progress(
                 self.db, job_id, number, stage, 1, "late"
             ),
-            "advance": lambda: queue.advance_stage(
+            "advance": lambda: attempts.advance_stage(
                 self.db, job_id, number, stage, "stage_b", timeout_seconds=30
             ),
-            "acknowledge": lambda: queue.acknowledge_cancel(
+            "acknowledge": lambda: attempts.acknowledge_cancel(
                 self.db, job_id, number, stage
             ),
-            "release": lambda: queue.release(
+            "release": lambda: attempts.release(
                 self.db, job_id, number, stage, attempt.worker_id
             ),
         }

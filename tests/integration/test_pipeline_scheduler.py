@@ -22,7 +22,7 @@ from pipeline_helpers import (
 )
 
 from autopilot.db import Database
-from autopilot.jobs import control, queue
+from autopilot.jobs import attempts, control, queue
 from autopilot.jobs.kinds import JobKind, Stage
 from autopilot.jobs.records import JobRecord, jobs_table
 from autopilot.models import Project
@@ -76,7 +76,7 @@ def _finish_due_jobs(db: Database) -> int:
     """Complete every due run at once, as a fast worker would; return how many."""
     claimed = queue.claim(db, "stub-worker", [STUB_RUN], limit=100, lease_seconds=30)
     for job in claimed:
-        assert queue.complete(db, job.id, job.attempt, job.stage or "generating")
+        assert attempts.complete(db, job.id, job.attempt, job.stage or "generating")
     return len(claimed)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from autopilot.db import Database
-from autopilot.jobs import queue
+from autopilot.jobs import attempts
 from autopilot.jobs.kinds import JobKind
 from autopilot.jobs.records import JobRecord
 
@@ -78,7 +78,7 @@ class JobContext:
     def progress(self, percent: int, message: str) -> None:
         """Report progress within the current stage."""
         self.check()
-        ok = queue.report_progress(
+        ok = attempts.report_progress(
             self.db, self.id, self.attempt, self.stage, percent, message
         )
         self._require(ok)
@@ -87,7 +87,7 @@ class JobContext:
         """Enter the next stage; its deadline starts now."""
         self.check()
         timeout = self.kind.stage(stage).timeout_seconds
-        ok = queue.advance_stage(
+        ok = attempts.advance_stage(
             self.db, self.id, self.attempt, self.stage, stage, timeout_seconds=timeout
         )
         self._require(ok)
@@ -98,7 +98,9 @@ class JobContext:
         """A write transaction that commits only while this attempt holds the job."""
         self.check()
         with self.db.write() as conn:
-            self._require(queue.fenced_guard(conn, self.id, self.attempt, self.stage))
+            self._require(
+                attempts.fenced_guard(conn, self.id, self.attempt, self.stage)
+            )
             yield conn
 
     def _require(self, still_ours: bool) -> None:

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from autopilot.db import Database
 from autopilot.errors import JobError
 from autopilot.jobs import liveness
-from autopilot.jobs.queue import end_attempt, finish_cancel
+from autopilot.jobs.attempts import end_attempt, finish_cancel
 from autopilot.jobs.records import jobs_table as jobs
 from autopilot.jobs.retry import RetryPolicy
 

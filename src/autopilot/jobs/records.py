@@ -114,3 +114,29 @@ def record_events(
     after_commit(conn, signals.events_recorded.notify)
     if db.is_postgres:
         conn.execute(sa.select(sa.func.pg_notify(EVENTS_CHANNEL, "")))
+
+
+def event_row(
+    job: JobRecord,
+    event: str,
+    from_status: str | None,
+    to_status: str,
+    **extra: Any,
+) -> dict[str, Any]:
+    """An event-log row for a transition of ``job``, for :func:`record_events`."""
+    return {
+        "job_id": job.id,
+        "project_id": job.project_id,
+        "event": event,
+        "from_status": from_status,
+        "to_status": to_status,
+        "attempt": job.attempt,
+        **extra,
+    }
+
+
+def wake_workers(db: Database, conn: Connection) -> None:
+    """Tell idle workers, here and on PostgreSQL, once this transaction commits."""
+    after_commit(conn, signals.jobs_enqueued.notify)
+    if db.is_postgres:
+        conn.execute(sa.select(sa.func.pg_notify(JOBS_CHANNEL, "")))

@@ -17,7 +17,7 @@ from typing import Any
 
 from autopilot.db import Database
 from autopilot.errors import AutopilotError, JobError
-from autopilot.jobs import liveness, queue, reaper, signals
+from autopilot.jobs import attempts, liveness, queue, reaper, signals
 from autopilot.jobs.context import JobContext, JobStopped
 from autopilot.jobs.kinds import KindRegistry
 from autopilot.jobs.records import JOBS_CHANNEL, JobRecord
@@ -322,11 +322,11 @@ class Worker:
         if not finished:
             return
         batch = [
-            queue.Finished(ctx.id, ctx.attempt, ctx.stage, result)
+            attempts.Finished(ctx.id, ctx.attempt, ctx.stage, result)
             for ctx, result in finished
         ]
         try:
-            completed = queue.complete_many(self.db, batch)
+            completed = attempts.complete_many(self.db, batch)
         except Exception:
             log.warning(
                 "recording %s completions at once failed; recording each alone",
@@ -343,7 +343,7 @@ class Worker:
 
     def _complete_one(self, ctx: JobContext, result: dict[str, Any] | None) -> None:
         try:
-            done = queue.complete(self.db, ctx.id, ctx.attempt, ctx.stage, result)
+            done = attempts.complete(self.db, ctx.id, ctx.attempt, ctx.stage, result)
         except Exception:
             self._log_outcome_lost(ctx)
         else:
@@ -365,7 +365,7 @@ class Worker:
         if ctx.stopped:
             self._log_stopped(ctx, ctx.stop_reason or "stopped")
             return
-        job = queue.fail(
+        job = attempts.fail(
             self.db, ctx.id, ctx.attempt, ctx.stage, error, self.config.retry
         )
         if job is None:
@@ -419,7 +419,7 @@ class Worker:
             if state is None or state.attempt != ctx.attempt:
                 ctx.stop("lease_lost")
             elif state.cancel_requested:
-                queue.acknowledge_cancel(self.db, ctx.id, ctx.attempt, ctx.stage)
+                attempts.acknowledge_cancel(self.db, ctx.id, ctx.attempt, ctx.stage)
                 ctx.stop("cancelled")
 
     def _reap(self) -> None:
@@ -472,7 +472,7 @@ class Worker:
             left = list(self._running.values())
         for ctx in left:
             ctx.stop("shutdown")
-            if queue.release(self.db, ctx.id, ctx.attempt, ctx.stage, self.id):
+            if attempts.release(self.db, ctx.id, ctx.attempt, ctx.stage, self.id):
                 log.warning(
                     "job %s released: worker shutting down",
                     ctx.id,
