@@ -7,9 +7,12 @@ on one host its PID and process start time are checked.
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import socket
+import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -18,7 +21,12 @@ from typing import Any
 import sqlalchemy as sa
 
 from autopilot.db import Database
+from autopilot.errors import AutopilotError
+from autopilot.jobs import signals
+from autopilot.jobs.records import JOBS_CHANNEL
 from autopilot.models import Worker
+
+log = logging.getLogger(__name__)
 
 workers_table: sa.Table = Worker.__table__  # type: ignore[assignment]
 
@@ -180,3 +188,66 @@ def alive_workers(db: Database, lease_seconds: float) -> list[WorkerRecord]:
     """Workers that are running now, after dead ones were found out."""
     find_dead(db, lease_seconds)
     return list_workers(db)
+
+
+LISTENER_WAKE_SECONDS = 0.25
+"""Longest the PostgreSQL listener waits for a notification before it checks
+whether the worker is stopping, so a stopping worker exits promptly."""
+
+
+class Listener(threading.Thread):
+    """PostgreSQL session that proves this worker alive and hears enqueues.
+
+    It holds a session-level advisory lock for the worker's whole life (the
+    server drops it the moment the process dies) and LISTENs for new jobs.
+    """
+
+    def __init__(self, db: Database, lock_key: int, stopping: threading.Event):
+        super().__init__(name="pg-listener", daemon=True)
+        self._conninfo = db.engine.url.set(drivername="postgresql").render_as_string(
+            hide_password=False
+        )
+        self._lock_key = lock_key
+        self._stopping = stopping
+        self._ready = threading.Event()
+        self._conn: Any = None
+
+    def start(self) -> None:
+        super().start()
+        if not self._ready.wait(15):
+            raise AutopilotError(
+                "Could not take the worker's liveness lock on PostgreSQL within "
+                "15 s. Check that the database accepts another connection."
+            )
+
+    def run(self) -> None:
+        import psycopg
+
+        while not self._stopping.is_set():
+            try:
+                with psycopg.connect(self._conninfo, autocommit=True) as conn:
+                    self._conn = conn
+                    conn.execute(
+                        "SELECT pg_advisory_lock(%s, %s)",
+                        (ADVISORY_NAMESPACE, self._lock_key),
+                    )
+                    conn.execute(f"LISTEN {JOBS_CHANNEL}")
+                    self._ready.set()
+                    while not self._stopping.is_set():
+                        for _ in conn.notifies(
+                            timeout=LISTENER_WAKE_SECONDS, stop_after=1
+                        ):
+                            signals.jobs_enqueued.notify()
+            except psycopg.Error as exc:
+                if self._stopping.is_set():
+                    return
+                log.warning(
+                    "liveness connection lost: %s; reconnecting",
+                    exc,
+                    extra={"event": "listener_reconnect"},
+                )
+                time.sleep(1.0)
+
+    def close(self) -> None:
+        self._stopping.set()
+        self.join(timeout=3)

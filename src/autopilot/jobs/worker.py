@@ -20,17 +20,13 @@ from autopilot.errors import AutopilotError, JobError
 from autopilot.jobs import attempts, liveness, queue, reaper, signals
 from autopilot.jobs.context import JobContext, JobStopped
 from autopilot.jobs.kinds import KindRegistry
-from autopilot.jobs.records import JOBS_CHANNEL, JobRecord
+from autopilot.jobs.records import JobRecord
 from autopilot.jobs.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
 
 LIVENESS_CHECK_SECONDS = 1.0
 """How often a worker looks for dead worker processes, between full reaps."""
-
-LISTENER_WAKE_SECONDS = 0.25
-"""Longest the PostgreSQL listener waits for a notification before it checks
-whether the worker is stopping, so a stopping worker exits promptly."""
 
 
 @dataclass
@@ -118,7 +114,7 @@ class Worker:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._stopped = threading.Event()
-        self._listener: _Listener | None = None
+        self._listener: liveness.Listener | None = None
 
     # Life cycle -----------------------------------------------------------
 
@@ -179,7 +175,7 @@ class Worker:
     def _start_liveness(self) -> None:
         if not self.db.is_postgres:
             return
-        self._listener = _Listener(self.db, self.lock_key, self._stopping)
+        self._listener = liveness.Listener(self.db, self.lock_key, self._stopping)
         self._listener.start()
 
     # The main loop --------------------------------------------------------
@@ -489,61 +485,3 @@ class Worker:
             self.processed,
             extra={"event": "worker_stopped", "worker_id": self.id},
         )
-
-
-class _Listener(threading.Thread):
-    """PostgreSQL session that proves this worker alive and hears enqueues.
-
-    It holds a session-level advisory lock for the worker's whole life (the
-    server drops it the moment the process dies) and LISTENs for new jobs.
-    """
-
-    def __init__(self, db: Database, lock_key: int, stopping: threading.Event):
-        super().__init__(name="pg-listener", daemon=True)
-        self._conninfo = db.engine.url.set(drivername="postgresql").render_as_string(
-            hide_password=False
-        )
-        self._lock_key = lock_key
-        self._stopping = stopping
-        self._ready = threading.Event()
-        self._conn: Any = None
-
-    def start(self) -> None:
-        super().start()
-        if not self._ready.wait(15):
-            raise AutopilotError(
-                "Could not take the worker's liveness lock on PostgreSQL within "
-                "15 s. Check that the database accepts another connection."
-            )
-
-    def run(self) -> None:
-        import psycopg
-
-        while not self._stopping.is_set():
-            try:
-                with psycopg.connect(self._conninfo, autocommit=True) as conn:
-                    self._conn = conn
-                    conn.execute(
-                        "SELECT pg_advisory_lock(%s, %s)",
-                        (liveness.ADVISORY_NAMESPACE, self._lock_key),
-                    )
-                    conn.execute(f"LISTEN {JOBS_CHANNEL}")
-                    self._ready.set()
-                    while not self._stopping.is_set():
-                        for _ in conn.notifies(
-                            timeout=LISTENER_WAKE_SECONDS, stop_after=1
-                        ):
-                            signals.jobs_enqueued.notify()
-            except psycopg.Error as exc:
-                if self._stopping.is_set():
-                    return
-                log.warning(
-                    "liveness connection lost: %s; reconnecting",
-                    exc,
-                    extra={"event": "listener_reconnect"},
-                )
-                time.sleep(1.0)
-
-    def close(self) -> None:
-        self._stopping.set()
-        self.join(timeout=3)
