@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,8 @@ def browser_type_launch_args(
 ) -> dict[str, Any]:
     """Debian's Chromium, quiet: no sandbox (root), no GPU, no network chatter."""
     if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is required in CI but is not installed")
         pytest.skip(f"{CHROMIUM} is not installed")
     return {
         **browser_type_launch_args,
