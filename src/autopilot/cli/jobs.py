@@ -10,7 +10,7 @@ from rich.table import Table
 from autopilot.cli.common import cells, console, print_json, state, when
 from autopilot.jobs import control, queue, reaper
 from autopilot.jobs.builtin import sleep_payload
-from autopilot.jobs.records import EventRecord, JobRecord
+from autopilot.jobs.records import JobRecord
 from autopilot.pipeline import projects
 from autopilot.runtime import job_kinds, retry_policy
 
@@ -23,41 +23,13 @@ ProjectOption = Annotated[
 
 
 def job_dict(job: JobRecord) -> dict[str, Any]:
+    """A job for ``--json``: what the API shows, and the engine's own view."""
     return {
-        "id": job.id,
-        "kind": job.kind,
-        "projectId": job.project_id,
-        "status": job.shown_status,
+        **job.public_fields(),
         "engineStatus": job.status,
-        "stage": job.stage,
-        "progress": job.progress,
-        "progressMessage": job.progress_message,
-        "attempt": job.attempt,
-        "maxAttempts": job.max_attempts,
         "workerId": job.worker_id,
-        "runAt": job.run_at,
-        "startedAt": job.started_at,
-        "completedAt": job.finished_at,
         "leaseExpiresAt": job.lease_expires_at,
-        "cancelRequested": job.cancel_requested,
-        "errorCode": job.error_code,
-        "error": job.error_message,
         "result": job.result,
-        "createdAt": job.created_at,
-    }
-
-
-def event_dict(event: EventRecord) -> dict[str, Any]:
-    return {
-        "id": event.id,
-        "event": event.event,
-        "from": event.from_status,
-        "to": event.to_status,
-        "attempt": event.attempt,
-        "code": event.code,
-        "reason": event.reason,
-        "progress": event.progress,
-        "at": event.at,
     }
 
 
@@ -147,7 +119,7 @@ def show(ctx: typer.Context, job_id: int, as_json: JsonFlag = False) -> None:
     job = control.get_job(db, job_id)
     events = control.job_events(db, job_id)
     if as_json:
-        print_json({**job_dict(job), "events": [event_dict(e) for e in events]})
+        print_json({**job_dict(job), "events": [e.public_fields() for e in events]})
         return
     console.print(
         f"Job {job.id} ({job.kind}) is [bold]{job.shown_status}[/], "

@@ -65,6 +65,27 @@ class JobRecord:
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
 
+    def public_fields(self) -> dict[str, Any]:
+        """What the API and ``--json`` show of a job, in camelCase."""
+        return {
+            "id": self.id,
+            "projectId": self.project_id,
+            "kind": self.kind,
+            "status": self.shown_status,
+            "stage": self.stage,
+            "progress": self.progress,
+            "progressMessage": self.progress_message,
+            "attempt": self.attempt,
+            "maxAttempts": self.max_attempts,
+            "runAt": self.run_at,
+            "createdAt": self.created_at,
+            "startedAt": self.started_at,
+            "completedAt": self.finished_at,
+            "error": self.error_message,
+            "errorCode": self.error_code,
+            "cancelRequested": self.cancel_requested,
+        }
+
     @property
     def is_finished(self) -> bool:
         return self.status in FINISHED_STATUSES
@@ -89,6 +110,22 @@ class EventRecord:
     @classmethod
     def from_row(cls, row: Any) -> EventRecord:
         return cls(**{name: row[name] for name in cls.__dataclass_fields__})
+
+    def public_fields(self) -> dict[str, Any]:
+        """What the API and ``--json`` show of an event, in camelCase."""
+        return {
+            "id": self.id,
+            "jobId": self.job_id,
+            "projectId": self.project_id,
+            "event": self.event,
+            "from": self.from_status,
+            "to": self.to_status,
+            "attempt": self.attempt,
+            "code": self.code,
+            "reason": self.reason,
+            "progress": self.progress,
+            "at": self.at,
+        }
 
 
 def shown(status: str, stage: str | None) -> str:

@@ -46,22 +46,7 @@ def articles_by_job(db: Database, job_ids: Sequence[int]) -> dict[int, dict[str,
 def job_json(job: JobRecord, article: dict[str, Any] | None = None) -> dict[str, Any]:
     """One job as the API shows it; the run's own result names its article."""
     return {
-        "id": job.id,
-        "projectId": job.project_id,
-        "kind": job.kind,
-        "status": job.shown_status,
-        "stage": job.stage,
-        "progress": job.progress,
-        "progressMessage": job.progress_message,
-        "attempt": job.attempt,
-        "maxAttempts": job.max_attempts,
-        "runAt": job.run_at,
-        "createdAt": job.created_at,
-        "startedAt": job.started_at,
-        "completedAt": job.finished_at,
-        "error": job.error_message,
-        "errorCode": job.error_code,
-        "cancelRequested": job.cancel_requested,
+        **job.public_fields(),
         "article": _article_from_result(job.result) or article,
     }
 
@@ -74,19 +59,7 @@ def jobs_json(db: Database, found: Sequence[JobRecord]) -> list[dict[str, Any]]:
 
 
 def event_json(event: EventRecord) -> dict[str, Any]:
-    return {
-        "id": event.id,
-        "jobId": event.job_id,
-        "projectId": event.project_id,
-        "event": event.event,
-        "from": event.from_status,
-        "to": event.to_status,
-        "attempt": event.attempt,
-        "code": event.code,
-        "reason": event.reason,
-        "progress": event.progress,
-        "at": event.at,
-    }
+    return event.public_fields()
 
 
 def json_ready(value: Any) -> Any:
