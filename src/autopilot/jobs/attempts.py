@@ -63,6 +63,25 @@ def _cancel_requested(conn: Connection, job_id: int, attempt: int, stage: str) -
     return bool(conn.execute(query.with_for_update()).scalar())
 
 
+def _transition(
+    db: Database,
+    job_id: int,
+    attempt: int,
+    stage: str,
+    values: Mapping[str, Any],
+    event: str,
+    to_status: str,
+    **extra: Any,
+) -> bool:
+    """One fenced write and its event, in a transaction of its own."""
+    with db.write() as conn:
+        job = _update_fenced(conn, job_id, attempt, stage, values)
+        if job is None:
+            return False
+        record_events(db, conn, [event_row(job, event, stage, to_status, **extra)])
+    return True
+
+
 def advance_stage(
     db: Database,
     job_id: int,
@@ -73,24 +92,14 @@ def advance_stage(
     timeout_seconds: float,
 ) -> bool:
     """Move a running attempt to its next stage, with that stage's deadline."""
-    with db.write() as conn:
-        job = _update_fenced(
-            conn,
-            job_id,
-            attempt,
-            stage,
-            {
-                "stage": target,
-                "stage_started_at": db.now(),
-                "stage_deadline_at": db.now(timeout_seconds),
-                "progress": 0,
-                "progress_message": None,
-            },
-        )
-        if job is None:
-            return False
-        record_events(db, conn, [event_row(job, "stage", stage, target)])
-    return True
+    values = {
+        "stage": target,
+        "stage_started_at": db.now(),
+        "stage_deadline_at": db.now(timeout_seconds),
+        "progress": 0,
+        "progress_message": None,
+    }
+    return _transition(db, job_id, attempt, stage, values, "stage", target)
 
 
 def report_progress(
@@ -98,21 +107,18 @@ def report_progress(
 ) -> bool:
     """Record how far a running attempt is within its stage."""
     percent = max(0, min(100, int(percent)))
-    with db.write() as conn:
-        job = _update_fenced(
-            conn,
-            job_id,
-            attempt,
-            stage,
-            {"progress": percent, "progress_message": message[:300]},
-        )
-        if job is None:
-            return False
-        event = event_row(
-            job, "progress", stage, stage, reason=message, progress=percent
-        )
-        record_events(db, conn, [event])
-    return True
+    values = {"progress": percent, "progress_message": message[:300]}
+    return _transition(
+        db,
+        job_id,
+        attempt,
+        stage,
+        values,
+        "progress",
+        stage,
+        reason=message,
+        progress=percent,
+    )
 
 
 def complete(
@@ -123,25 +129,15 @@ def complete(
     result: Mapping[str, Any] | None = None,
 ) -> bool:
     """Finish a running attempt successfully."""
-    with db.write() as conn:
-        job = _update_fenced(
-            conn,
-            job_id,
-            attempt,
-            stage,
-            {
-                "status": "completed",
-                "result": dict(result) if result is not None else None,
-                "finished_at": db.now(),
-                "progress": 100,
-                "lease_expires_at": None,
-                "stage_deadline_at": None,
-            },
-        )
-        if job is None:
-            return False
-        record_events(db, conn, [event_row(job, "completed", stage, "completed")])
-    return True
+    values = {
+        "status": "completed",
+        "result": dict(result) if result is not None else None,
+        "finished_at": db.now(),
+        "progress": 100,
+        "lease_expires_at": None,
+        "stage_deadline_at": None,
+    }
+    return _transition(db, job_id, attempt, stage, values, "completed", "completed")
 
 
 @dataclass(frozen=True)

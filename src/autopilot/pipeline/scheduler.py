@@ -105,8 +105,10 @@ def _enqueue_slot(
 
 
 def next_run_at(project: Project, now: datetime) -> datetime | None:
-    """When the project's next scheduled run is due, or None if it has none."""
+    """When the schedule next fires, or None when paused, unscheduled or unusable."""
     if not project.autopilot_enabled or not project.schedule_cron:
         return None
-    since = max(filter(None, (project.scheduled_through, now)))
-    return next_slot(project.schedule_cron, project.timezone, since)
+    try:
+        return next_slot(project.schedule_cron, project.timezone, now)
+    except AutopilotError:
+        return None

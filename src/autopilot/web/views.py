@@ -9,10 +9,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from autopilot.db import Database
-from autopilot.errors import AutopilotError
 from autopilot.jobs.records import EventRecord, JobRecord, jobs_table
 from autopilot.models import FINISHED_STATUSES, Article, Project
-from autopilot.pipeline.schedule import next_slot
+from autopilot.pipeline.scheduler import next_run_at
 
 articles: sa.Table = Article.__table__  # type: ignore[assignment]
 
@@ -71,16 +70,6 @@ def json_ready(value: Any) -> Any:
     if isinstance(value, list):
         return [json_ready(v) for v in value]
     return value
-
-
-def next_run_at(project: Project, now: datetime) -> datetime | None:
-    """When the schedule next fires, or None when paused or unscheduled."""
-    if not project.autopilot_enabled or not project.schedule_cron:
-        return None
-    try:
-        return next_slot(project.schedule_cron, project.timezone, now)
-    except AutopilotError:
-        return None
 
 
 def project_summaries(
